@@ -1,0 +1,1 @@
+"""Model families, their common base classes and the (architecture, task, backend) registry."""
