@@ -32,7 +32,23 @@ _EXPORTS = {
     "errors": "inference_exp.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "AutoModel",
+    "BackendType",
+    "ClassificationPrediction",
+    "ColorFormat",
+    "Detections",
+    "Embeddings",
+    "InstanceDetections",
+    "KeyPoints",
+    "MultiLabelClassificationPrediction",
+    "Quantization",
+    "RuntimeEnvironment",
+    "SemanticSegmentationResult",
+    "__version__",
+    "describe_compute_environment",
+    "errors",
+]
 
 if TYPE_CHECKING:
     from inference_exp import errors

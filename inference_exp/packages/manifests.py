@@ -8,7 +8,7 @@ among the rejections of the negotiation.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -107,7 +107,7 @@ class TrtManifest(_BatchAwareManifest):
     trt_forward_compatible: bool = False
     trt_lean_runtime_excluded: bool = False
     machine_type: Literal["gpu-server", "jetson"]
-    machine_specs: Annotated[Union[GpuServerSpecs, JetsonSpecs], Field(discriminator="type")]
+    machine_specs: Annotated[GpuServerSpecs | JetsonSpecs, Field(discriminator="type")]
 
     _versions = field_validator("cuda_device_cc", "cuda_version", "trt_version")(_check_version)
 
@@ -174,15 +174,7 @@ class CustomManifest(WireModel):
 
 
 PackageManifest = Annotated[
-    Union[
-        OnnxManifest,
-        TrtManifest,
-        TorchManifest,
-        TorchScriptManifest,
-        HuggingFaceManifest,
-        UltralyticsManifest,
-        CustomManifest,
-    ],
+    OnnxManifest | TrtManifest | TorchManifest | TorchScriptManifest | HuggingFaceManifest | UltralyticsManifest | CustomManifest,
     Field(discriminator="type"),
 ]
 # Manifest types the weights API may publish (custom-code packages only exist locally).

@@ -1,7 +1,6 @@
 import logging
 from pathlib import Path
 
-import numpy as np
 import onnx
 import pytest
 import torch
@@ -91,7 +90,7 @@ def test_fp16_graph_receives_half_input(tmp_path):
 def test_unreadable_graph_is_a_corrupted_package(tmp_path):
     path = tmp_path / "broken.onnx"
     path.write_bytes(b"\x08\x07this is not protobuf")
-    with pytest.raises(CorruptedModelPackageError, match="ONNX Runtime cannot load 'broken.onnx'"):
+    with pytest.raises(CorruptedModelPackageError, match=r"ONNX Runtime cannot load 'broken\.onnx'"):
         OnnxRunner(path)
 
 

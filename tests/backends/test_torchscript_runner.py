@@ -31,7 +31,7 @@ def test_runner_flattens_outputs_and_reads_embedded_config(tmp_path):
     outputs = runner(batch)
     flat, (doubled, summed) = module(batch)
     assert [tuple(o.shape) for o in outputs] == [(2, 32), (2, 2, 4, 4), (2, 4, 4)]
-    for got, expected in zip(outputs, [flat, doubled, summed]):
+    for got, expected in zip(outputs, [flat, doubled, summed], strict=True):
         torch.testing.assert_close(got, expected)
 
 

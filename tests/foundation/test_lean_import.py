@@ -26,3 +26,9 @@ def test_public_names_resolve():
     for name in ("Detections", "InstanceDetections", "KeyPoints", "ClassificationPrediction", "errors", "BackendType"):
         assert getattr(inference_exp, name) is not None
     assert "AutoModel" in dir(inference_exp)
+
+
+def test_all_lists_exactly_the_lazy_exports():
+    import inference_exp
+
+    assert set(inference_exp.__all__) == set(inference_exp._EXPORTS) | {"__version__"}
