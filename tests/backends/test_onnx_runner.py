@@ -152,3 +152,25 @@ def test_trt_engine_cache_lives_under_the_cache_root(tmp_path, monkeypatch):
     directory = trt_engine_cache_dir_for(path)
     assert directory.is_relative_to(tmp_path / "home")
     assert not directory.is_relative_to(path.parent)
+
+
+def test_open_runner_picks_the_backend_and_checks_the_package(tmp_path):
+    from inference_exp.backends.factory import open_runner
+    from inference_exp.backends.torchscript import TorchScriptRunner
+    from inference_exp.errors import CorruptedModelPackageError, ModelImplementationNotFoundError
+    from inference_exp.models.base import LoadOptions
+    from inference_exp.packages.types import BackendType
+
+    _export(tmp_path / "weights.onnx", dynamic=True)
+    runner = open_runner(tmp_path, LoadOptions(backend=BackendType.ONNX, extra={"onnx_intra_op_num_threads": 1}))
+    assert isinstance(runner, OnnxRunner)
+    assert runner.session.get_session_options().intra_op_num_threads == 1
+    with pytest.raises(InvalidParameterError, match="onnx_intra_op_num_threads must be an int"):
+        open_runner(tmp_path, LoadOptions(backend=BackendType.ONNX, extra={"onnx_intra_op_num_threads": "2"}))
+    torch.jit.save(torch.jit.trace(TwoHeads().eval(), torch.zeros(1, 3, 8, 8)), str(tmp_path / "weights.torchscript"))
+    scripted = open_runner(tmp_path, LoadOptions(backend=BackendType.TORCH_SCRIPT), input_shape=(1, 3, 8, 8))
+    assert isinstance(scripted, TorchScriptRunner) and scripted.static_batch_size == 1
+    with pytest.raises(CorruptedModelPackageError, match="other.onnx is missing"):
+        open_runner(tmp_path, LoadOptions(backend=BackendType.ONNX), weights_file="other.onnx")
+    with pytest.raises(ModelImplementationNotFoundError, match="no runner for the trt backend"):
+        open_runner(tmp_path, LoadOptions(backend=BackendType.TRT))
