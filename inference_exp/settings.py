@@ -11,6 +11,13 @@ Variable names follow the Roboflow clients so that existing deployments keep wor
 | ``OFFLINE_MODE`` | ``false`` | never touch the network; serve models from the cache only |
 | ``DEFAULT_DEVICE`` | ``cuda`` when available, else ``cpu`` | device used when ``device`` is not passed |
 | ``ONNXRUNTIME_EXECUTION_PROVIDERS`` | CUDA, OpenVINO, CoreML, CPU | preferred ONNX Runtime providers, in order |
+| ``AUTO_LOADER_CACHE_EXPIRATION_MINUTES`` | ``1440`` | lifetime of cached package decisions |
+| ``CACHE_LOCK_TIMEOUT`` | ``300`` | seconds a cache waiter tolerates a lock holder that shows no progress |
+| ``DISABLE_INTERACTIVE_PROGRESS_BARS`` | ``false`` | never draw download progress bars |
+
+Network settings (``API_CALLS_TIMEOUT``, ``API_CALLS_MAX_TRIES``, ``IDEMPOTENT_API_REQUEST_CODES_TO_RETRY``,
+``API_CALLS_BACKOFF_FACTOR``, ``API_CALLS_MAX_RETRY_AFTER``, ``DOWNLOAD_READ_TIMEOUT``) are described in
+:mod:`inference_exp.utils.http`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inference_exp.backends.base import Runner
-from inference_exp.errors import CorruptedModelPackageError, InvalidParameterError, ModelImplementationNotFoundError
+from inference_exp.errors import (
+    CorruptedModelPackageError,
+    InvalidParameterError,
+    ModelImplementationNotFoundError,
+)
 from inference_exp.models.base import LoadOptions
 from inference_exp.packages.types import BackendType
 

@@ -170,7 +170,7 @@ def test_open_runner_picks_the_backend_and_checks_the_package(tmp_path):
     torch.jit.save(torch.jit.trace(TwoHeads().eval(), torch.zeros(1, 3, 8, 8)), str(tmp_path / "weights.torchscript"))
     scripted = open_runner(tmp_path, LoadOptions(backend=BackendType.TORCH_SCRIPT), input_shape=(1, 3, 8, 8))
     assert isinstance(scripted, TorchScriptRunner) and scripted.static_batch_size == 1
-    with pytest.raises(CorruptedModelPackageError, match="other.onnx is missing"):
+    with pytest.raises(CorruptedModelPackageError, match=r"other\.onnx is missing"):
         open_runner(tmp_path, LoadOptions(backend=BackendType.ONNX), weights_file="other.onnx")
     with pytest.raises(ModelImplementationNotFoundError, match="no runner for the trt backend"):
         open_runner(tmp_path, LoadOptions(backend=BackendType.TRT))
