@@ -2,7 +2,7 @@
 
 The path from argument to model::
 
-    source   = local_model_source(path) | remote_model_source(model_id)    # metadata + how to fetch/load
+    source   = local_model_source(path) | roboflow_model_source(model_id)   # metadata + how to fetch/load
     decision = negotiate(source.metadata, request, environment=...)       # ranked candidates + all reasons
     for package in decision.candidates:                                   # best first, with fallback
         directory = source.materialise(package)
@@ -14,18 +14,15 @@ The loaded model carries ``model.negotiation`` (the :class:`NegotiationDecision`
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from inference_exp.errors import (
-    InvalidParameterError,
-    ModelPackageAlternativesExhaustedError,
-    ModelRetrievalError,
-)
+from inference_exp.errors import InvalidParameterError, ModelPackageAlternativesExhaustedError
 from inference_exp.models.base import LoadOptions, Model
 from inference_exp.negotiation import NegotiationDecision, NegotiationRequest, evaluate_packages, negotiate
 from inference_exp.packages.manifests import ModelPackage
@@ -34,6 +31,7 @@ from inference_exp.runtime import describe_compute_environment as _describe_comp
 from inference_exp.utils.logging import get_logger
 from inference_exp.weights_providers import ModelSource
 from inference_exp.weights_providers.local import local_model_source
+from inference_exp.weights_providers.remote import roboflow_model_source
 
 _logger = get_logger("auto_model")
 
@@ -59,31 +57,23 @@ class LoadedPackage:
     failed_before: Mapping[str, str]
 
 
-def remote_model_source(model_id: str, *, api_key: str | None) -> ModelSource:
-    """WIRING POINT for the Roboflow provider and the download cache.
+@dataclass(frozen=True)
+class _SourceOptions:
+    """What ``from_pretrained`` / ``describe_model`` pass on to the weights providers."""
 
-    To be completed as (names of the Roboflow provider and the cache at the time of writing)::
-
-        metadata = get_roboflow_model_metadata(model_id, api_key=api_key)   # ModelMetadata, all pages
-        cache = ModelCache()
-        return ModelSource(
-            metadata=metadata,
-            materialise=lambda package: cache.materialize_package(metadata.model_id, package),
-            model_class=registry_class_resolver(metadata),
-        )
-
-    Raises:
-        ModelRetrievalError: always, until the provider is wired in.
-    """
-    raise ModelRetrievalError(
-        f"No local path {model_id!r} exists, and loading models by id from a weights provider is not available "
-        "in this build yet.",
-        hint="Pass the path of a local package directory (one with model_config.json).",
-    )
+    api_key: str | None = None
+    allow_local_code_packages: bool = False
+    use_auto_resolution_cache: bool = True
+    lock_timeout: float | None = None
+    download_files_without_hash: bool = False
 
 
 def _model_source(
-    model_id_or_path: Any, *, api_key: str | None, allow_local_code_packages: bool
+    model_id_or_path: Any,
+    request: NegotiationRequest,
+    environment: RuntimeEnvironment,
+    options: _SourceOptions,
+    load_flags: Mapping[str, Any],
 ) -> ModelSource:
     if not isinstance(model_id_or_path, (str, os.PathLike)) or not os.fspath(model_id_or_path):
         raise InvalidParameterError(
@@ -91,8 +81,22 @@ def _model_source(
         )
     location = os.fspath(model_id_or_path)
     if os.path.exists(location):  # an existing path always wins over a model id of the same name
-        return local_model_source(location, allow_local_code_packages=allow_local_code_packages)
-    return remote_model_source(str(location), api_key=api_key)
+        return local_model_source(location, allow_local_code_packages=options.allow_local_code_packages)
+    return roboflow_model_source(
+        str(location),
+        api_key=options.api_key,
+        request_fingerprint=_request_fingerprint(str(location), request, load_flags),
+        environment=environment,
+        use_resolution_cache=options.use_auto_resolution_cache,
+        lock_timeout=options.lock_timeout,
+        download_files_without_hash=options.download_files_without_hash,
+    )
+
+
+def _request_fingerprint(model_id: str, request: NegotiationRequest, load_flags: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything that decides which package a request loads, as JSON (the resolution cache's key)."""
+    fields = json.loads(json.dumps(asdict(request), default=str))
+    return {"provider": "roboflow", "model_id": model_id, "request": fields, "load": dict(load_flags)}
 
 
 def _verbose_logger() -> logging.Logger:
@@ -126,6 +130,9 @@ class AutoModel:
         nms_fusion_preferences: bool | Mapping[str, Any] | None = None,
         max_package_loading_attempts: int | None = None,
         default_onnx_trt_options: bool = True,
+        download_files_without_hash: bool = False,
+        use_auto_resolution_cache: bool = True,
+        model_download_file_lock_acquire_timeout: float | None = None,
         verbose: bool = False,
         environment: RuntimeEnvironment | None = None,
         **kwargs: Any,
@@ -153,6 +160,11 @@ class AutoModel:
             nms_fusion_preferences: ``True`` or constraints to accept packages with NMS fused into the graph.
             max_package_loading_attempts: try at most this many ranked packages (default: all).
             default_onnx_trt_options: give ONNX Runtime's TensorRT provider an engine cache and fp16.
+            download_files_without_hash: accept package files for which the weights API declares no MD5.
+            use_auto_resolution_cache: for a repeated identical request on this machine (within
+                ``AUTO_LOADER_CACHE_EXPIRATION_MINUTES``), reuse the cached decision without calling the API.
+            model_download_file_lock_acquire_timeout: seconds to wait for another process's download that
+                shows no progress (default ``CACHE_LOCK_TIMEOUT``, 300).
             verbose: log the negotiation table and each loading attempt.
             environment: decide for this machine description instead of detecting it (tests, planning).
             **kwargs: family-specific options, passed to the model class in ``LoadOptions.extra``.
@@ -180,6 +192,8 @@ class AutoModel:
             ("allow_local_code_packages", allow_local_code_packages),
             ("allow_pickled_weights", allow_pickled_weights),
             ("default_onnx_trt_options", default_onnx_trt_options),
+            ("download_files_without_hash", download_files_without_hash),
+            ("use_auto_resolution_cache", use_auto_resolution_cache),
             ("verbose", verbose),
         ):
             if not isinstance(flag, bool):
@@ -192,8 +206,25 @@ class AutoModel:
             raise InvalidParameterError(
                 f"max_package_loading_attempts must be a positive int or None, not {max_package_loading_attempts!r}."
             )
+        environment = environment if environment is not None else _describe_compute_environment()
         source = _model_source(
-            model_id_or_path, api_key=api_key, allow_local_code_packages=allow_local_code_packages
+            model_id_or_path,
+            request,
+            environment,
+            _SourceOptions(
+                api_key=api_key,
+                allow_local_code_packages=allow_local_code_packages,
+                use_auto_resolution_cache=use_auto_resolution_cache,
+                lock_timeout=model_download_file_lock_acquire_timeout,
+                download_files_without_hash=download_files_without_hash,
+            ),
+            load_flags={
+                "allow_local_code_packages": allow_local_code_packages,
+                "allow_pickled_weights": allow_pickled_weights,
+                "default_onnx_trt_options": default_onnx_trt_options,
+                "max_package_loading_attempts": max_package_loading_attempts,
+                "extra": sorted(kwargs),
+            },
         )
         decision = negotiate(source.metadata, request, environment=environment)
         if verbose:
@@ -252,7 +283,14 @@ class AutoModel:
             nms_fusion_preferences=nms_fusion_preferences,
             model_package_id=model_package_id,
         )
-        source = _model_source(model_id_or_path, api_key=api_key, allow_local_code_packages=False)
+        environment = environment if environment is not None else _describe_compute_environment()
+        source = _model_source(
+            model_id_or_path,
+            request,
+            environment,
+            _SourceOptions(api_key=api_key, use_auto_resolution_cache=False),
+            load_flags={},
+        )
         decision = evaluate_packages(source.metadata, request, environment=environment)
         if print_table:
             print(decision)
@@ -312,6 +350,8 @@ def _load_first_working(
             failed_before={key: f"{type(err).__name__}: {err}" for key, err in errors.items()},
         )
         _annotate(model, decision, loaded)
+        if source.on_loaded is not None:
+            source.on_loaded(package)
         if verbose:
             _verbose_logger().info(
                 "Loaded package %s (%s) from %s", package.package_id, package.backend.value, package_dir

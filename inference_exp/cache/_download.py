@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 import requests
 
-from inference_exp.errors import DownloadError, HashMismatchError
+from inference_exp.errors import CorruptedModelPackageError, DownloadError, HashMismatchError
 from inference_exp.settings import env_bool
 from inference_exp.utils.http import HttpSettings, describe_request_error, describe_url
 from inference_exp.utils.logging import get_logger
@@ -121,6 +121,31 @@ def download_to_temp(
             f"{label} downloaded from {describe_url(url)} has MD5 {md5}, but the weights provider declared "
             f"{expected_md5}; the file was discarded."
         )
+    return DownloadedFile(path=temp_path, md5=md5, sha256=sha256, size=size)
+
+
+def copy_to_temp(source: Path, temp_path: Path, *, expected_md5: str | None, label: str) -> DownloadedFile:
+    """Copy a local file into ``temp_path`` with the same hashing, fsync and MD5 check as a download.
+
+    Raises:
+        CorruptedModelPackageError: ``source`` cannot be read.
+        HashMismatchError: the content does not have the declared MD5.
+    """
+    partial = _PartialFile(temp_path)
+    try:
+        with open(source, "rb") as reader:
+            while chunk := reader.read(CHUNK_BYTES * 16):
+                partial.write(chunk)
+        md5, sha256, size = partial.finish()
+    except OSError as error:
+        partial.discard()
+        raise CorruptedModelPackageError(f"{label}: cannot read {source}: {error}") from error
+    except BaseException:
+        partial.discard()
+        raise
+    if expected_md5 is not None and md5 != expected_md5:
+        temp_path.unlink(missing_ok=True)
+        raise HashMismatchError(f"{label} ({source}) has MD5 {md5}, but the package declares {expected_md5}.")
     return DownloadedFile(path=temp_path, md5=md5, sha256=sha256, size=size)
 
 

@@ -6,13 +6,13 @@ import contextlib
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from inference_exp import settings
 from inference_exp.cache import _resolutions
-from inference_exp.cache._download import DownloadedFile, download_to_temp, show_progress_bars
+from inference_exp.cache._download import DownloadedFile, copy_to_temp, download_to_temp, show_progress_bars
 from inference_exp.cache._fs import (
     WRITE_TEMP_OWNER,
     atomic_write_json,
@@ -38,6 +38,7 @@ from inference_exp.errors import (
     CorruptedModelPackageError,
     DownloadError,
     InsecureModelIdentifierError,
+    InvalidParameterError,
     OfflineModelNotCachedError,
     UntrustedPackageError,
 )
@@ -62,6 +63,7 @@ class _Materialization:
     assembly_files_dir: Path
     final_files_dir: Path
     session: Any
+    local_sources: Mapping[str, Path] = field(default_factory=dict)
 
     def heartbeat(self) -> None:
         self.package_lock.heartbeat()
@@ -100,15 +102,17 @@ class ModelCache:
 
     # --- model metadata ------------------------------------------------------------------------------------
 
-    def store_model_metadata(self, model_id: str, metadata: ModelMetadata) -> None:
+    def store_model_metadata(self, model_id: str, metadata: ModelMetadata, *, installed_locally: bool = False) -> None:
         """Record the provider's answer for ``model_id`` so that offline mode can negotiate among packages.
 
         When the provider resolved an alias (``metadata.model_id`` differs from ``model_id``) the answer is
         recorded under both ids. A failure to write is logged, not raised: the cache is an optimisation.
+        ``installed_locally`` marks models put here by :meth:`install_package`, which no provider knows.
         """
         document = {
             "format": FORMAT_VERSION,
             "stored_at": utc_now(),
+            "installed_locally": installed_locally,
             "metadata": metadata.model_dump(mode="json", by_alias=True),
         }
         for owner in dict.fromkeys((model_id, metadata.model_id)):
@@ -134,6 +138,11 @@ class ModelCache:
         except (KeyError, ValueError) as error:
             logger.warning("Ignoring the unreadable cached metadata of model %r: %s", model_id, error)
             return None
+
+    def is_installed_locally(self, model_id: str) -> bool:
+        """Whether ``model_id`` was put into the cache by :meth:`install_package` (no provider serves it)."""
+        document = read_json_object(self.layout.metadata_file(model_id))
+        return bool(document and document.get("model_id") == model_id and document.get("installed_locally"))
 
     def _ensure_model_dir(self, model_id: str, temp_owner: str = WRITE_TEMP_OWNER) -> None:
         """Create the model's directory with its ``model.json`` (which names the model) if needed.
@@ -223,6 +232,61 @@ class ModelCache:
                 model_id, package, package_lock, stall_timeout, show_progress_bars(progress)
             )
 
+    def install_package(
+        self,
+        metadata: ModelMetadata,
+        sources: Mapping[str, str | os.PathLike[str]],
+        *,
+        lock_timeout: float | None = None,
+    ) -> Path:
+        """Put a model whose package files are on this machine into the cache, as if it had been downloaded.
+
+        The files are copied into verified blobs (each must have the MD5 its package declares) and linked
+        into the package directory; the metadata is recorded as *installed locally*, so
+        ``AutoModel.from_pretrained(metadata.model_id)`` loads it without asking any weights provider.
+
+        Args:
+            metadata: the model with exactly one package, whose files all declare an MD5.
+            sources: file handle → local file with that content.
+            lock_timeout: as for :meth:`materialize_package`.
+
+        Returns:
+            The package directory.
+
+        Raises:
+            InvalidParameterError: not exactly one package, or ``sources`` does not match its files.
+            HashMismatchError: a source file does not have the declared MD5.
+        """
+        if len(metadata.packages) != 1:
+            raise InvalidParameterError(f"install_package needs metadata with one package, not {len(metadata.packages)}.")
+        [package] = metadata.packages
+        check_package_id(package.package_id)
+        check_file_handles(file.file_handle for file in package.files)
+        handles = {file.file_handle for file in package.files}
+        if set(sources) != handles or any(file.md5_hash is None for file in package.files):
+            raise InvalidParameterError(
+                f"install_package: sources {sorted(sources)} must cover exactly the package files {sorted(handles)}, "
+                "each with a declared md5Hash."
+            )
+        model_id = metadata.model_id
+        stall_timeout = lock_timeout_from_env() if lock_timeout is None else lock_timeout
+        lock_name = package_lock_name(model_id, package.package_id)
+        package_lock = self._lock(lock_name, f"package {package.package_id} of model {model_id!r}")
+        with package_lock.held(stall_timeout):
+            self._remove_stale_temps(lock_name)
+            self._ensure_model_dir(model_id, lock_name)
+            state = self._package_state(model_id, package.package_id, package)
+            files_dir = state.files_dir if state.complete else self._assemble(
+                model_id,
+                package,
+                package_lock,
+                stall_timeout,
+                progress=False,
+                local_sources={handle: Path(path) for handle, path in sources.items()},
+            )
+        self.store_model_metadata(model_id, metadata, installed_locally=True)
+        return files_dir
+
     def _package_state(
         self, model_id: str, package_id: str, package: ModelPackage | None = None
     ) -> _PackageState:
@@ -241,8 +305,12 @@ class ModelCache:
         package_lock: CacheLock,
         stall_timeout: float,
         progress: bool,
+        local_sources: Mapping[str, Path] | None = None,
     ) -> Path:
-        """Build the package directory in a temporary place, then move it into the cache in one rename."""
+        """Build the package directory in a temporary place, then move it into the cache in one rename.
+
+        Files named in ``local_sources`` are copied from there instead of being downloaded.
+        """
         lock_name = package_lock_name(model_id, package.package_id)
         assembly = temp_path(self.layout.temp_dir, lock_name, "pkg")
         try:
@@ -256,6 +324,7 @@ class ModelCache:
                     assembly_files_dir=assembly / "files",
                     final_files_dir=self.layout.package_files_dir(model_id, package.package_id),
                     session=session,
+                    local_sources=local_sources or {},
                 )
                 job.assembly_files_dir.mkdir(parents=True)
                 files = tuple(self._place_file(job, file) for file in package.files)
@@ -306,6 +375,10 @@ class ModelCache:
         self, job: _Materialization, file: PackageFile, lock: CacheLock, lock_name: str
     ) -> DownloadedFile:
         self._remove_stale_temps(lock_name)
+        target = temp_path(self.layout.temp_dir, lock_name, "part")
+        source = job.local_sources.get(file.file_handle)
+        if source is not None:
+            return copy_to_temp(source, target, expected_md5=file.md5_hash, label=file.file_handle)
 
         def heartbeat() -> None:
             lock.heartbeat()
@@ -314,7 +387,7 @@ class ModelCache:
         return download_to_temp(
             job.session,
             str(file.download_url),
-            temp_path(self.layout.temp_dir, lock_name, "part"),
+            target,
             expected_md5=file.md5_hash,
             settings=download_http_settings(),
             label=file.file_handle,

@@ -6,7 +6,8 @@ chosen package becomes a directory on disk, and which class loads it. ``AutoMode
 ``source.model_class(package).from_pretrained(directory, options)``.
 
 Providers: :mod:`~inference_exp.weights_providers.local` (package directories and bare exports) and
-``roboflow`` (the Roboflow weights API, with the download cache).
+:mod:`~inference_exp.weights_providers.remote` (the Roboflow weights API,
+:mod:`~inference_exp.weights_providers.roboflow`, behind the verified cache).
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ class ModelSource:
         metadata: the model and its packages (what the negotiation decides over).
         materialise: package → a complete, verified local directory (downloads it if needed).
         model_class: package → the :class:`~inference_exp.models.base.Model` subclass that loads it.
+        on_loaded: called with the package once a model loaded from it (e.g. to remember the decision).
     """
 
     metadata: ModelMetadata
     materialise: Callable[[ModelPackage], Path]
     model_class: Callable[[ModelPackage], type[Model]]
+    on_loaded: Callable[[ModelPackage], None] | None = None

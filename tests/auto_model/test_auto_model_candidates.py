@@ -68,8 +68,8 @@ def provider(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     state: dict = {"broken": set(), "materialised": []}
     monkeypatch.setattr(
         auto_model,
-        "remote_model_source",
-        lambda model_id, api_key: _remote_source(tmp_path, state["broken"], state["materialised"]),
+        "roboflow_model_source",
+        lambda model_id, **_: _remote_source(tmp_path, state["broken"], state["materialised"]),
     )
     return state
 

@@ -22,8 +22,8 @@ from inference_exp.auto_model import AutoModel
 from inference_exp.errors import (
     CorruptedModelPackageError,
     ModelLoadingError,
-    ModelRetrievalError,
     NoModelPackagesAvailableError,
+    OfflineModelNotCachedError,
     UnknownBackendTypeError,
     UnsafePackageContentError,
 )
@@ -220,8 +220,11 @@ def test_unknown_architecture_is_rejected_by_negotiation(
         AutoModel.from_pretrained(tmp_path, environment=cpu_machine)
 
 
-def test_model_id_that_is_not_a_path(cpu_machine: RuntimeEnvironment) -> None:
-    with pytest.raises(ModelRetrievalError, match="loading models by id"):
+def test_model_id_that_is_not_a_path_goes_to_the_weights_provider(
+    cpu_machine: RuntimeEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OFFLINE_MODE", "true")  # the provider is asked, but without touching the network
+    with pytest.raises(OfflineModelNotCachedError, match="'acme/parts/4' is not in the local cache"):
         AutoModel.from_pretrained("acme/parts/4", environment=cpu_machine)
 
 
