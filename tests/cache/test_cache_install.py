@@ -52,7 +52,7 @@ def test_install_links_verified_blobs_and_marks_the_model_local(tmp_path):
 def test_install_refuses_content_that_does_not_match_the_declared_md5(tmp_path):
     files = {"weights.onnx": b"onnx bytes"}
     cache = ModelCache(tmp_path / "cache")
-    with pytest.raises(HashMismatchError, match="weights.onnx"):
+    with pytest.raises(HashMismatchError, match=r"weights\.onnx"):
         cache.install_package(_metadata(files, declared={"weights.onnx": md5(b"other")}), _write(tmp_path, files))
     assert blob_names(cache.root) == [] and temp_entries(cache.root) == []
     assert cache.find_package_dir("local/model", "local1") is None
