@@ -67,7 +67,43 @@ class RegistryEntry:
 RegistryKey = tuple[str, str, BackendType]
 
 # The built-in table: ((architecture, task, backend), entry). Model families add their rows here.
-_BUILTIN_ENTRIES: tuple[tuple[RegistryKey, RegistryEntry], ...] = ()
+_YOLO = "inference_exp.models.yolo"
+_ONNX, _TORCH_SCRIPT = BackendType.ONNX, BackendType.TORCH_SCRIPT
+_NMS_FUSED = frozenset({"nms_fused"})
+_ULTRALYTICS_TASKS = {
+    "object-detection": f"{_YOLO}.ultralytics:YoloV8ObjectDetection",
+    "instance-segmentation": f"{_YOLO}.ultralytics:YoloV8InstanceSegmentation",
+    "keypoint-detection": f"{_YOLO}.ultralytics:YoloV8KeyPointsDetection",
+}
+_BUILTIN_ENTRIES: tuple[tuple[RegistryKey, RegistryEntry], ...] = (
+    *(
+        ((architecture, task, backend), RegistryEntry(target, supported_features=_NMS_FUSED))
+        for architecture in ("yolov8", "yolov9", "yolov11", "yolov12")
+        for task, target in _ULTRALYTICS_TASKS.items()
+        for backend in (_ONNX, _TORCH_SCRIPT)
+    ),
+    *(
+        ((architecture, "classification", _ONNX), RegistryEntry(f"{_YOLO}.classification:YoloClassification"))
+        for architecture in ("yolov8", "yolov11")
+    ),
+    *(
+        (("yolov5", "object-detection", backend), RegistryEntry(f"{_YOLO}.yolov5:YoloV5ObjectDetection"))
+        for backend in (_ONNX, _TORCH_SCRIPT)
+    ),
+    *(
+        (("yolov10", "object-detection", backend), RegistryEntry(f"{_YOLO}.yolov10:YoloV10ObjectDetection"))
+        for backend in (_ONNX, _TORCH_SCRIPT)
+    ),
+    # PaddleOCR text detection / recognition (the OCR pipeline joins them: inference_exp.models.ppocr).
+    (
+        ("pp-ocrv4-det", "object-detection", BackendType.ONNX),
+        RegistryEntry("inference_exp.models.ppocr.detection:PPOCRTextDetection"),
+    ),
+    (
+        ("pp-ocrv4-rec", "text-only-ocr", BackendType.ONNX),
+        RegistryEntry("inference_exp.models.ppocr.recognition:PPOCRTextRecognition"),
+    ),
+)
 
 _registry: dict[RegistryKey, RegistryEntry] = dict(_BUILTIN_ENTRIES)
 
