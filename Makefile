@@ -22,6 +22,17 @@ test: $(VENV)/.installed
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# OCR on real weights, offline: PaddleOCR's PP-OCRv4 ONNX files ship in the rapidocr_onnxruntime wheel, the only
+# download besides the venv. It is installed without its dependencies (they pull opencv-python, which must not
+# sit next to opencv-python-headless; only its ONNX files are used, its code is never imported).
+# The models go into the cache (INFERENCE_HOME); OFFLINE_MODE=1 shows that no model hub is needed.
+RAPIDOCR_PIN ?= rapidocr_onnxruntime==1.4.4
+demo: $(VENV)/.installed
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python "$(RAPIDOCR_PIN)"
+	$(PY) -m pip install --quiet --no-warn-conflicts "pyclipper>=1.3"
+	$(PY) scripts/install_ppocr_packages.py
+	OFFLINE_MODE=1 $(PY) examples/ocr_demo.py examples/assets/page.png --output-dir demo-output
+
 lint: $(VENV)/.installed
 	$(PY) -m pip install --quiet ruff
 	$(VENV)/bin/ruff check inference_exp tests benchmarks
