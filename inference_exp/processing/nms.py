@@ -9,11 +9,13 @@ Semantics of ``torchvision.ops.batched_nms`` plus the usual YOLO candidate handl
    classes never suppress each other (unless ``class_agnostic``);
 5. return at most ``max_detections`` kept boxes, best first.
 
-IoU is ``inter / (area_a + area_b - inter)`` computed in the boxes' dtype; degenerate pairs (zero union) never
-suppress. Classes are resolved independently (each class's greedy pass stops after ``max_detections`` kept
-boxes, which cannot change the overall first ``max_detections``). Within a class the work is done in blocks of
-rows: IoU blocks are computed on the boxes' device, and the short sequential resolution inside a block runs
-on the CPU, so memory stays bounded even for 30000 candidates.
+IoU is ``inter / (area_a + area_b - inter)``; degenerate pairs (zero union) never suppress. Class-aware NMS
+gives exactly the per-class result in one of two ways: for up to a couple of thousand candidates, one greedy pass
+over boxes shifted apart by class (``class_id * span`` with ``span`` larger than every box extent, in float64 so
+that no coordinate loses precision: boxes of different classes then never overlap); above that, one pass per
+class, so that each box is only compared within its class. A greedy pass works in blocks of rows: IoU blocks are
+computed on the boxes' device and the short sequential resolution inside a block runs on the CPU, so memory
+stays bounded even for 30000 candidates. CPU tensors are processed as numpy views.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from inference_exp.errors import InvalidParameterError
 Array = TypeVar("Array")
 
 MAX_CANDIDATES = 30000
-_BLOCK = 512
+_BLOCK = 128
+# Up to this many candidates, class-aware NMS is one pass over class-shifted boxes (cheap, stops early at
+# ``max_detections``); above it, one pass per class (each kept box is then only compared within its class).
+_SINGLE_PASS_LIMIT = 2048
 _COLUMN_CHUNK = 2048
 
 
@@ -63,13 +68,31 @@ def nms(
     for name, value in (("max_detections", max_detections), ("max_candidates", max_candidates)):
         if value is not None and value < 0:
             raise InvalidParameterError(f"{name} must be >= 0, got {value}")
+    if not isinstance(boxes, np.ndarray) and boxes.device.type == "cpu":  # type: ignore[attr-defined]
+        # CPU tensors share memory with numpy arrays, and numpy's small-array operations are cheaper than torch's.
+        import torch
+
+        kept = nms(
+            boxes.numpy(),  # type: ignore[attr-defined]
+            scores.numpy(),  # type: ignore[attr-defined]
+            None if class_ids is None else class_ids.numpy(),  # type: ignore[attr-defined]
+            iou_threshold=iou_threshold,
+            confidence_threshold=confidence_threshold,
+            max_detections=max_detections,
+            max_candidates=max_candidates,
+            class_agnostic=class_agnostic,
+        )
+        return torch.from_numpy(kept)  # type: ignore[return-value]
     backend: _NumpyBackend | _TorchBackend = _NumpyBackend() if isinstance(boxes, np.ndarray) else _TorchBackend()
     order = backend.candidates(scores, confidence_threshold, max_candidates)
     sorted_boxes = boxes[order]  # type: ignore[index]
-    if class_agnostic or class_ids is None:
-        groups = [np.arange(len(order))]
-    else:
-        groups = _class_groups(backend.to_numpy(class_ids[order]))  # type: ignore[index]
+    groups = [np.arange(len(order))]
+    if not class_agnostic and class_ids is not None and len(order) > 1:
+        sorted_classes = class_ids[order]  # type: ignore[index]
+        if len(order) <= _SINGLE_PASS_LIMIT:
+            sorted_boxes = backend.separate_classes(sorted_boxes, sorted_classes)
+        else:
+            groups = _class_groups(backend.to_numpy(sorted_classes))
     kept: list[int] = []
     for positions in groups:
         group_boxes = sorted_boxes if len(groups) == 1 else sorted_boxes[backend.index(positions, boxes)]
@@ -135,6 +158,11 @@ class _NumpyBackend:
     def to_numpy(self, values: np.ndarray) -> np.ndarray:
         return values
 
+    def separate_classes(self, boxes: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        shifted = boxes.astype(np.float64)
+        span = float(shifted.max() - shifted.min()) + 1.0
+        return shifted + (classes.astype(np.float64) * span)[:, None]
+
     def overlaps(self, boxes: np.ndarray, rows: slice, columns: Any, threshold: float) -> np.ndarray:
         return _suppression(boxes, rows, columns, threshold, np.maximum, np.minimum)
 
@@ -159,6 +187,11 @@ class _TorchBackend:
 
     def to_numpy(self, values: Any) -> np.ndarray:
         return values.cpu().numpy()
+
+    def separate_classes(self, boxes: Any, classes: Any) -> Any:
+        shifted = boxes.to(self.torch.float64)
+        span = float(shifted.max() - shifted.min()) + 1.0
+        return shifted + (classes.to(self.torch.float64) * span)[:, None]
 
     def overlaps(self, boxes: Any, rows: slice, columns: Any, threshold: float) -> np.ndarray:
         if not isinstance(columns, slice):

@@ -11,14 +11,9 @@ Extra columns are mask coefficients (segmentation) or keypoint triplets (pose); 
 (``fixtures/MANIFEST.md``): best class per anchor, score ``> confidence``, class-aware NMS suppressing IoU
 ``> iou_threshold``, at most ``max_detections``; end-to-end heads keep rows in output order without NMS.
 
-Class-aware NMS runs as YOLOv5 and Ultralytics run it: one greedy pass over boxes shifted by
-``class_id * 7680`` (so that boxes of different classes never overlap), which is also several times faster than
-one pass per class; the returned boxes are the unshifted ones.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -36,10 +31,6 @@ def _check(output: torch.Tensor, axis: int, expected: int, layout: str) -> None:
         )
 
 
-#: Shift per class id that separates the classes in one NMS pass (YOLOv5's and Ultralytics' ``max_wh``).
-CLASS_OFFSET = 7680.0
-
-
 def _select(
     boxes: torch.Tensor,
     scores: torch.Tensor,
@@ -51,19 +42,17 @@ def _select(
     max_detections: int,
     class_agnostic_nms: bool,
 ) -> Selection:
-    """NMS over one image's candidates, class-aware through the :data:`CLASS_OFFSET` shift (unshifted boxes out)."""
-    shifted = boxes if class_agnostic_nms else boxes + classes[:, None].to(boxes.dtype) * CLASS_OFFSET
-    kept = select_detections(
-        shifted,
+    """NMS over one image's candidates."""
+    return select_detections(
+        boxes,
         scores,
         class_ids=classes,
         extras=extras,
         confidence_threshold=confidence,
         iou_threshold=iou_threshold,
         max_detections=max_detections,
-        class_agnostic=True,
+        class_agnostic=class_agnostic_nms,
     )
-    return replace(kept, boxes=boxes[kept.indices])
 
 
 # On the CPU, column reductions go through numpy (views, no copies): torch's reductions start its thread pool,
