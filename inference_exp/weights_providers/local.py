@@ -118,6 +118,9 @@ def local_model_source(path: str | Path, *, allow_local_code_packages: bool = Fa
         CorruptedModelPackageError: a directory without ``model_config.json`` or with a malformed one.
         ModelLoadingError: a file no resolver can load.
     """
+    # The bare-export resolver (model.onnx, *.torchscript) registers itself when imported.
+    import inference_exp.weights_providers.bare_exports  # noqa: F401
+
     path = Path(path).expanduser().absolute()
     for resolver in _path_resolvers:
         source = resolver(path, allow_local_code_packages=allow_local_code_packages)

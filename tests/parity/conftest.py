@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 from fixture_packages import IMAGES
 
-import inference_exp.weights_providers.bare_exports  # noqa: F401  (registers the bare-export path resolver)
-
 
 @pytest.fixture(scope="session")
 def images(fixtures_dir: Path) -> dict[str, object]:
