@@ -4,6 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The lean CPU build of PyTorch; the library itself accepts any torch>=2.1.
 TORCH_PIN ?= torch==2.13.0
+# PaddleOCR's PP-OCRv4 ONNX files ship in this wheel (Apache-2.0): the real weights of the OCR parity tests and of
+# `make demo`. It is installed without its dependencies (they pull opencv-python, which must not sit next to
+# opencv-python-headless); only its ONNX files are read by us, its code only by the parity test.
+RAPIDOCR_PIN ?= rapidocr_onnxruntime==1.4.4
 PYTEST_ARGS ?=
 
 .PHONY: test venv demo bench lint clean
@@ -12,7 +16,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
-	$(PY) -m pip install --quiet -e ".[onnx-cpu,test]"
+	$(PY) -m pip install --quiet -e ".[onnx-cpu,ocr,test]"
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python "$(RAPIDOCR_PIN)"
 	touch $@
 
 venv: $(VENV)/.installed
@@ -22,20 +27,15 @@ test: $(VENV)/.installed
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-# OCR on real weights, offline: PaddleOCR's PP-OCRv4 ONNX files ship in the rapidocr_onnxruntime wheel, the only
-# download besides the venv. It is installed without its dependencies (they pull opencv-python, which must not
-# sit next to opencv-python-headless; only its ONNX files are used, its code is never imported).
-# The models go into the cache (INFERENCE_HOME); OFFLINE_MODE=1 shows that no model hub is needed.
-RAPIDOCR_PIN ?= rapidocr_onnxruntime==1.4.4
+# OCR on real weights, offline: the PP-OCRv4 models of the rapidocr wheel (installed with the venv) go into the
+# cache (INFERENCE_HOME) as ordinary packages; OFFLINE_MODE=1 shows that no model hub is needed.
 demo: $(VENV)/.installed
-	$(PY) -m pip install --quiet --no-deps --ignore-requires-python "$(RAPIDOCR_PIN)"
-	$(PY) -m pip install --quiet --no-warn-conflicts "pyclipper>=1.3"
 	$(PY) scripts/install_ppocr_packages.py
 	OFFLINE_MODE=1 $(PY) examples/ocr_demo.py examples/assets/page.png --output-dir demo-output
 
 lint: $(VENV)/.installed
 	$(PY) -m pip install --quiet ruff
-	$(VENV)/bin/ruff check inference_exp tests benchmarks
+	$(VENV)/bin/ruff check inference_exp tests benchmarks scripts examples
 
 clean:
 	rm -rf $(VENV) .pytest_cache

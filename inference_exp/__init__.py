@@ -29,6 +29,9 @@ _EXPORTS = {
     "MultiLabelClassificationPrediction": "inference_exp.entities",
     "SemanticSegmentationResult": "inference_exp.entities",
     "Embeddings": "inference_exp.entities",
+    "TextDetections": "inference_exp.entities",
+    "OCRResult": "inference_exp.entities",
+    "OCRPipeline": "inference_exp.models.ppocr",
     "errors": "inference_exp.errors",
 }
 
@@ -42,9 +45,12 @@ __all__ = [
     "InstanceDetections",
     "KeyPoints",
     "MultiLabelClassificationPrediction",
+    "OCRPipeline",
+    "OCRResult",
     "Quantization",
     "RuntimeEnvironment",
     "SemanticSegmentationResult",
+    "TextDetections",
     "__version__",
     "describe_compute_environment",
     "errors",
@@ -60,9 +66,12 @@ if TYPE_CHECKING:
         InstanceDetections,
         KeyPoints,
         MultiLabelClassificationPrediction,
+        OCRResult,
         SemanticSegmentationResult,
+        TextDetections,
     )
     from inference_exp.inputs import ColorFormat
+    from inference_exp.models.ppocr import OCRPipeline
     from inference_exp.packages.types import BackendType, Quantization
     from inference_exp.runtime import describe_compute_environment
     from inference_exp.runtime.environment import RuntimeEnvironment

@@ -63,7 +63,7 @@ def _draw_boxes(canvas: np.ndarray, detections: Detections) -> None:
     for index in range(len(detections)):
         class_id = int(arrays["class_id"][index])
         color = class_color(class_id)
-        x1, y1, x2, y2 = (int(round(v)) for v in arrays["xyxy"][index])
+        x1, y1, x2, y2 = (int(np.rint(v)) for v in arrays["xyxy"][index])
         if polygons is not None:
             cv2.polylines(canvas, [np.round(polygons[index]).astype(np.int32)], True, color, 2, cv2.LINE_AA)
         else:

@@ -11,6 +11,7 @@ original image size; probabilities and confidences are float32 in 0..1. Every en
 from inference_exp.entities.classification import ClassificationPrediction, MultiLabelClassificationPrediction
 from inference_exp.entities.detections import Detections, InstanceDetections, KeyPoints
 from inference_exp.entities.embeddings import Embeddings
+from inference_exp.entities.ocr import OCRLine, OCRResult, RecognizedText, TextDetections
 from inference_exp.entities.segmentation import SemanticSegmentationResult
 
 __all__ = [
@@ -20,5 +21,9 @@ __all__ = [
     "InstanceDetections",
     "KeyPoints",
     "MultiLabelClassificationPrediction",
+    "OCRLine",
+    "OCRResult",
+    "RecognizedText",
     "SemanticSegmentationResult",
+    "TextDetections",
 ]

@@ -6,7 +6,8 @@ Accepted (one image, or a list/tuple mixing them):
   1 or 4 channels (alpha dropped), or an NHWC batch;
 * ``torch.Tensor`` CHW or NCHW (RGB unless ``input_color_format`` says otherwise), uint8 or float in 0..1;
   channels-last HWC / NHWC tensors are recognised; 1 or 4 channels are handled like numpy;
-* image file paths (``str`` or ``os.PathLike``), encoded ``bytes``, PIL images.
+* image file paths (``str`` or ``os.PathLike``), encoded ``bytes``, PIL images;
+* :class:`NormalizedImage` objects (already normalised: passed through unchanged).
 
 Numpy images come out as contiguous HWC uint8 with 3 channels; tensors as CHW with 3 channels (dtype and
 device kept). Everything else raises :class:`~inference_exp.errors.InvalidInputError` naming the item.
@@ -96,6 +97,8 @@ def normalize_images(
 def _normalize_one(
     image: Any, item: int | None, color: ColorFormat | None, auto_orient: bool, *, allow_batch: bool
 ) -> list[NormalizedImage]:
+    if isinstance(image, NormalizedImage):
+        return [image]
     if isinstance(image, np.ndarray):
         return _from_numpy(image, item, color or "bgr", allow_batch)
     if _is_torch_tensor(image):

@@ -190,7 +190,7 @@ class Preprocessor:
         Returns:
             ``(batch, transforms)``: an NCHW float32 tensor on ``device`` and one transform per image.
         """
-        normalized = _as_normalized(images, input_color_format, self.auto_orient)
+        normalized = normalize_images(images, input_color_format=input_color_format, auto_orient=self.auto_orient)
         device = torch.device(device)
         target = self.target_size(image_size)
         steps = self.config.image_pre_processing
@@ -249,16 +249,6 @@ def build_preprocessor(
 ) -> Preprocessor:
     """The :class:`Preprocessor` of a package (optionally with a substituted resize mode / fill)."""
     return Preprocessor(config, resize_mode=resize_mode, padding_value=padding_value)
-
-
-def _as_normalized(
-    images: Any, input_color_format: ColorFormat | None, auto_orient: bool
-) -> list[NormalizedImage]:
-    if isinstance(images, NormalizedImage):
-        return [images]
-    if isinstance(images, (list, tuple)) and images and all(isinstance(i, NormalizedImage) for i in images):
-        return list(images)
-    return normalize_images(images, input_color_format=input_color_format, auto_orient=auto_orient)
 
 
 def _parse_image_size(image_size: Any) -> tuple[int, int]:

@@ -135,3 +135,11 @@ def test_errors_name_the_offending_item(tmp_path: Path):
         normalize_images([str(truncated)])
     with pytest.raises(InvalidInputError, match=r"images\[0\]: a 4-D numpy batch cannot be an element of a list"):
         normalize_images([np.zeros((2, 4, 4, 3), np.uint8)])
+
+
+def test_normalized_images_pass_through_unchanged():
+    first = normalize_images(_bgr())
+    again = normalize_images(first)
+    assert again == first and again[0] is first[0]
+    mixed = normalize_images([first[0], torch.zeros(3, 2, 2, dtype=torch.uint8)])
+    assert mixed[0] is first[0] and mixed[1].is_tensor

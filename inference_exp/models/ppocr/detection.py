@@ -21,7 +21,7 @@ import torch
 
 from inference_exp.entities.ocr import TextDetections
 from inference_exp.errors import InvalidParameterError
-from inference_exp.models.ppocr._images import as_normalized
+from inference_exp.inputs import normalize_images
 from inference_exp.models.ppocr.db_postprocess import DBParameters, text_regions
 from inference_exp.models.ppocr.package import DETECTION_LIMIT_SIDE, DETECTION_SIZE_MULTIPLE
 from inference_exp.models.tasks import Parameter, TaskModel, flag, fraction, output_of_rank, positive_int
@@ -91,7 +91,7 @@ class PPOCRTextDetection(TaskModel):
         image_size = params.pop("image_size", None)
         values = self.resolve(params)
         results: list[TextDetections] = []
-        for image in as_normalized(images, input_color_format, self.preprocessor.auto_orient):
+        for image in normalize_images(images, input_color_format=input_color_format, auto_orient=self.preprocessor.auto_orient):
             size = image_size
             if size is None:
                 size = detection_input_size(image.height, image.width, values["limit_side_len"], values["limit_type"])

@@ -27,9 +27,9 @@ import torch
 
 from inference_exp.entities.ocr import OCRResult, RecognizedText, TextDetections
 from inference_exp.errors import InvalidParameterError, ModelRuntimeError
-from inference_exp.inputs import ColorFormat, NormalizedImage
+from inference_exp.inputs import ColorFormat, NormalizedImage, normalize_images
 from inference_exp.models.base import Model
-from inference_exp.models.ppocr._images import as_normalized, hwc_uint8
+from inference_exp.models.ppocr._images import hwc_uint8
 from inference_exp.models.ppocr.geometry import crop_text_region, reading_order, snap_to_pixels
 from inference_exp.models.tasks import fraction
 
@@ -91,7 +91,7 @@ class OCRPipeline:
             **detection_params: passed to the detector (e.g. ``box_threshold``, ``unclip_ratio``).
         """
         text_threshold = fraction("text_threshold", text_threshold)
-        normalized = as_normalized(images, input_color_format, auto_orient=True)
+        normalized = normalize_images(images, input_color_format=input_color_format)
         detections = self.detector.infer(normalized, **detection_params)
         if len(detections) != len(normalized):
             raise ModelRuntimeError(

@@ -22,9 +22,8 @@ import torch
 
 from inference_exp.entities.ocr import RecognizedText
 from inference_exp.errors import CorruptedModelPackageError
-from inference_exp.inputs import NormalizedImage
+from inference_exp.inputs import NormalizedImage, normalize_images
 from inference_exp.models.base import LoadOptions
-from inference_exp.models.ppocr._images import as_normalized
 from inference_exp.models.ppocr.ctc import ctc_greedy_decode
 from inference_exp.models.ppocr.package import CHARACTERS_FILE, RECOGNITION_BATCH_SIZE, read_characters
 from inference_exp.models.tasks import PackageContents, TaskModel, output_of_rank
@@ -73,7 +72,7 @@ class PPOCRTextRecognition(TaskModel):
         """Read the text of each crop (numpy HWC / torch CHW images, or anything ``normalize_images`` takes)."""
         input_color_format = params.pop("input_color_format", None)
         self.resolve(params)  # no parameters: any keyword is reported as unknown
-        crops = as_normalized(images, input_color_format, self.preprocessor.auto_orient)
+        crops = normalize_images(images, input_color_format=input_color_format, auto_orient=self.preprocessor.auto_orient)
         ratios = np.array([crop.width / crop.height for crop in crops], dtype=np.float64)
         order = np.argsort(ratios, kind="stable")
         results: list[RecognizedText | None] = [None] * len(crops)
