@@ -10,8 +10,8 @@ Semantics of ``torchvision.ops.batched_nms`` plus the usual YOLO candidate handl
 5. return at most ``max_detections`` kept boxes, best first.
 
 IoU is ``inter / (area_a + area_b - inter)``; degenerate pairs (zero union) never suppress. Class-aware NMS
-gives exactly the per-class result in one of two ways: for up to a couple of thousand candidates, one greedy pass
-over boxes shifted apart by class (``class_id * span`` with ``span`` larger than every box extent, in float64 so
+gives exactly the per-class result in one of two ways: for up to a couple of thousand candidates (or kept boxes),
+one greedy pass over boxes shifted apart by class (``class_id * span`` with ``span`` larger than every box extent, in float64 so
 that no coordinate loses precision: boxes of different classes then never overlap); above that, one pass per
 class, so that each box is only compared within its class. A greedy pass works in blocks of rows: IoU blocks are
 computed on the boxes' device and the short sequential resolution inside a block runs on the CPU, so memory
@@ -31,8 +31,9 @@ Array = TypeVar("Array")
 
 MAX_CANDIDATES = 30000
 _BLOCK = 128
-# Up to this many candidates, class-aware NMS is one pass over class-shifted boxes (cheap, stops early at
-# ``max_detections``); above it, one pass per class (each kept box is then only compared within its class).
+# Class-aware NMS is one pass over class-shifted boxes when there are at most this many candidates or kept boxes
+# (each candidate is compared with at most that many kept ones); otherwise one pass per class, so that each kept
+# box is only compared within its class.
 _SINGLE_PASS_LIMIT = 2048
 _COLUMN_CHUNK = 2048
 
@@ -89,7 +90,7 @@ def nms(
     groups = [np.arange(len(order))]
     if not class_agnostic and class_ids is not None and len(order) > 1:
         sorted_classes = class_ids[order]  # type: ignore[index]
-        if len(order) <= _SINGLE_PASS_LIMIT:
+        if len(order) <= _SINGLE_PASS_LIMIT or (max_detections is not None and max_detections <= _SINGLE_PASS_LIMIT):
             sorted_boxes = backend.separate_classes(sorted_boxes, sorted_classes)
         else:
             groups = _class_groups(backend.to_numpy(sorted_classes))
