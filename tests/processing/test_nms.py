@@ -73,17 +73,19 @@ def test_matches_brute_force_on_random_cases(library):
         assert kept == expected, (case, options, agnostic)
 
 
-def test_large_inputs_cross_block_boundaries():
+@pytest.mark.parametrize("max_detections", [None, 1500])  # per-class passes / one class-shifted pass
+def test_large_inputs_cross_block_boundaries(max_detections):
     """Thousands of candidates (several internal blocks) still give the reference answer."""
     rng = np.random.default_rng(5)
     boxes, scores, classes = random_case(rng, 2500)
     scores = rng.random(2500).astype(np.float32)
     for agnostic in (False, True):
         expected = brute_force_nms(boxes, scores, classes, iou_threshold=0.5, confidence_threshold=0.1,
-                                   max_detections=None, max_candidates=None, agnostic=agnostic)
+                                   max_detections=max_detections, max_candidates=None, agnostic=agnostic)
         assert len(expected) > 600  # more kept boxes than one block holds
         for args in ((boxes, scores, classes), tuple(map(torch.from_numpy, (boxes, scores, classes)))):
-            kept = nms(*args, iou_threshold=0.5, confidence_threshold=0.1, class_agnostic=agnostic)
+            kept = nms(*args, iou_threshold=0.5, confidence_threshold=0.1, max_detections=max_detections,
+                       class_agnostic=agnostic)
             assert kept.tolist() == expected
 
 
