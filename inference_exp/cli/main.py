@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from inference_exp import __version__
+from inference_exp.cli.batch_command import batch
 from inference_exp.cli.cache_commands import cache
 from inference_exp.cli.describe_commands import describe, env
 from inference_exp.cli.predict_command import predict
@@ -49,6 +50,7 @@ cli.add_command(predict)
 cli.add_command(describe)
 cli.add_command(env)
 cli.add_command(cache)
+cli.add_command(batch)
 
 
 def main() -> None:

@@ -42,11 +42,11 @@ def predict(
 ) -> None:
     """Run MODEL (a model id, a package directory or an exported .onnx/.torchscript file) on images.
 
-    IMAGE_OR_DIR are image files or directories (searched recursively for images).
+    IMAGE_OR_DIR are image files or directories (searched recursively for images). Files that cannot be decoded
+    are reported and skipped; the exit code is then 1.
     """
     from inference_exp import AutoModel
     from inference_exp.entities.per_image import predictions_per_image
-    from inference_exp.inputs.decode import decode_file
 
     paths = collect_images(inputs)
     loaded = AutoModel.from_pretrained(model, **selection_kwargs(api_key, backend, device))
@@ -59,9 +59,15 @@ def predict(
         out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     names: set[str] = set()
+    failed = 0
     with _progress(len(paths)) as bar:
         for chunk in _chunks(paths, batch_size):
-            images = [decode_file(path, item=None) for path in chunk]
+            decoded = [_decode(path) for path in chunk]
+            failed += sum(image is None for image in decoded)
+            chunk = [path for path, image in zip(chunk, decoded, strict=True) if image is not None]
+            images = [image for image in decoded if image is not None]
+            if not images:
+                continue
             groups = predictions_per_image(loaded(images, **params), len(chunk))
             for path, image, group in zip(chunk, images, groups, strict=True):
                 record = {"image": str(path), "predictions": [_as_json(entity) for entity in group]}
@@ -76,6 +82,22 @@ def predict(
     if out is not None:
         (out / "predictions.json").write_text(json.dumps(records, indent=1))
         click.echo(f"wrote {len(records)} annotated image(s) and predictions.json to {out}", err=True)
+    if failed:
+        raise InvalidInputError(
+            f"{failed} of {len(paths)} image(s) could not be read (see above).",
+            hint="Fix or remove those files; the other images were processed.",
+        )
+
+
+def _decode(path: Path) -> Any:
+    """The image at ``path`` as BGR pixels, or ``None`` (reported on stderr) when it cannot be decoded."""
+    from inference_exp.inputs.decode import decode_file
+
+    try:
+        return decode_file(path, item=None)
+    except InvalidInputError as error:
+        click.echo(f"{path}: skipped: {error.message}", err=True)
+        return None
 
 
 def collect_images(inputs: Sequence[str]) -> list[Path]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.tiny_yolo import WHITE, grey, onnx_head, torchscript_head
 from test_yolo_families import DETECTION_HEAD, EXPECTED_BOXES, EXPECTED_CLASSES, EXPECTED_SCORES, check
-from tiny_yolo import WHITE, grey, onnx_head, torchscript_head
 
 from inference_exp.auto_model import AutoModel
 from inference_exp.errors import CorruptedModelPackageError, ModelLoadingError

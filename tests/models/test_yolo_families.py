@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_yolo import WHITE, grey, inference_config, write_package
+from helpers.tiny_yolo import WHITE, grey, inference_config, write_package
 
 from inference_exp.auto_model import AutoModel
 from inference_exp.entities import ClassificationPrediction, Detections, InstanceDetections, KeyPoints

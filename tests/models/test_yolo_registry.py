@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_yolo import WHITE, inference_config, write_package
+from helpers.tiny_yolo import WHITE, inference_config, write_package
 
 from inference_exp.auto_model import AutoModel
 from inference_exp.errors import NoModelPackagesAvailableError
