@@ -2,7 +2,8 @@
 
 Real weights and reference predictions live outside the repository, in ``../shared/fixtures`` (override
 with ``INFERENCE_EXP_FIXTURES``). Tests that need them use the ``fixtures_dir`` fixture, which skips with
-a message saying where it looked.
+a message saying where it looked. ``fake_api`` (``tests/helpers/fake_weights_api.py``) is a loopback fake of the
+Roboflow weights API, started and stopped by each test that uses it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers.fake_weights_api import fake_api  # noqa: F401 - the loopback weights API fixture, for every suite
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = Path(os.environ.get("INFERENCE_EXP_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures"))

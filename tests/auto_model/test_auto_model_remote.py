@@ -17,8 +17,6 @@ from inference_exp.errors import OfflineModelNotCachedError
 from inference_exp.packages.manifests import parse_model_metadata
 from inference_exp.runtime.environment import RuntimeEnvironment
 
-pytest_plugins = ["helpers.fake_weights_api"]
-
 MODEL = "acme/tiny/3"
 KEY = "rf_test_key_0123456789abcdef"
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers.fake_weights_api import fake_api  # noqa: F401 - registers the fixture
 
 CLI = Callable[..., subprocess.CompletedProcess]
 

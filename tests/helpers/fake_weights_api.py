@@ -415,7 +415,7 @@ FAST_NETWORK_ENV = {
 def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWeightsApi]:
     """A running :class:`FakeWeightsApi` as ``ROBOFLOW_API_HOST``, with fast network settings.
 
-    Import it into a ``conftest.py`` to use it: ``from helpers.fake_weights_api import fake_api``.
+    ``tests/conftest.py`` registers it for every test suite.
     """
     for name, value in FAST_NETWORK_ENV.items():
         monkeypatch.setenv(name, value)

@@ -1,3 +1,0 @@
-"""Fixtures of the weights-provider tests: the fake weights API (see tests/helpers/fake_weights_api.py)."""
-
-from helpers.fake_weights_api import fake_api  # noqa: F401 - registers the fixture
