@@ -219,18 +219,7 @@ class ModelCache:
         if settings.offline_mode():
             raise _offline_miss(model_id, package.package_id, state, self.root)
         _check_download_urls(model_id, package)
-        stall_timeout = lock_timeout_from_env() if lock_timeout is None else lock_timeout
-        lock_name = package_lock_name(model_id, package.package_id)
-        package_lock = self._lock(lock_name, f"package {package.package_id} of model {model_id!r}")
-        with package_lock.held(stall_timeout):
-            self._remove_stale_temps(lock_name)
-            self._ensure_model_dir(model_id, lock_name)
-            state = self._package_state(model_id, package.package_id, package)
-            if state.complete:
-                return state.files_dir
-            return self._assemble(
-                model_id, package, package_lock, stall_timeout, show_progress_bars(progress)
-            )
+        return self._assemble_once(model_id, package, lock_timeout, progress=show_progress_bars(progress))
 
     def install_package(
         self,
@@ -268,7 +257,21 @@ class ModelCache:
                 f"install_package: sources {sorted(sources)} must cover exactly the package files {sorted(handles)}, "
                 "each with a declared md5Hash."
             )
-        model_id = metadata.model_id
+        local_sources = {handle: Path(path) for handle, path in sources.items()}
+        files_dir = self._assemble_once(metadata.model_id, package, lock_timeout, progress=False, local_sources=local_sources)
+        self.store_model_metadata(metadata.model_id, metadata, installed_locally=True)
+        return files_dir
+
+    def _assemble_once(
+        self,
+        model_id: str,
+        package: ModelPackage,
+        lock_timeout: float | None,
+        *,
+        progress: bool,
+        local_sources: Mapping[str, Path] | None = None,
+    ) -> Path:
+        """Under the package's lock: the package directory, assembled unless another process just did it."""
         stall_timeout = lock_timeout_from_env() if lock_timeout is None else lock_timeout
         lock_name = package_lock_name(model_id, package.package_id)
         package_lock = self._lock(lock_name, f"package {package.package_id} of model {model_id!r}")
@@ -276,16 +279,9 @@ class ModelCache:
             self._remove_stale_temps(lock_name)
             self._ensure_model_dir(model_id, lock_name)
             state = self._package_state(model_id, package.package_id, package)
-            files_dir = state.files_dir if state.complete else self._assemble(
-                model_id,
-                package,
-                package_lock,
-                stall_timeout,
-                progress=False,
-                local_sources={handle: Path(path) for handle, path in sources.items()},
-            )
-        self.store_model_metadata(model_id, metadata, installed_locally=True)
-        return files_dir
+            if state.complete:
+                return state.files_dir
+            return self._assemble(model_id, package, package_lock, stall_timeout, progress, local_sources)
 
     def _package_state(
         self, model_id: str, package_id: str, package: ModelPackage | None = None
