@@ -31,30 +31,6 @@ def _check(output: torch.Tensor, axis: int, expected: int, layout: str) -> None:
         )
 
 
-def _select(
-    boxes: torch.Tensor,
-    scores: torch.Tensor,
-    classes: torch.Tensor,
-    extras: torch.Tensor | None,
-    *,
-    confidence: float,
-    iou_threshold: float,
-    max_detections: int,
-    class_agnostic_nms: bool,
-) -> Selection:
-    """NMS over one image's candidates."""
-    return select_detections(
-        boxes,
-        scores,
-        class_ids=classes,
-        extras=extras,
-        confidence_threshold=confidence,
-        iou_threshold=iou_threshold,
-        max_detections=max_detections,
-        class_agnostic=class_agnostic_nms,
-    )
-
-
 # On the CPU, column reductions go through numpy (views, no copies): torch's reductions start its thread pool,
 # which right after an ONNX Runtime call competes with ONNX Runtime's still-spinning threads for the cores and
 # costs milliseconds (80 x 8400 maximum: ~4 ms in torch, ~0.1 ms in numpy; a 60 x 80 arg-max: ~3 ms vs ~0.1 ms).
@@ -100,15 +76,15 @@ def decode_anchor_free(
         best, classes = _best_class(picked[4 : 4 + num_classes])
         rows = picked.T
         selections.append(
-            _select(
+            select_detections(
                 xywh_to_xyxy(rows[:, :4]),
                 best,
-                classes,
-                _extras(rows, 4 + num_classes),
-                confidence=confidence,
+                class_ids=classes,
+                extras=_extras(rows, 4 + num_classes),
+                confidence_threshold=confidence,
                 iou_threshold=iou_threshold,
                 max_detections=max_detections,
-                class_agnostic_nms=class_agnostic_nms,
+                class_agnostic=class_agnostic_nms,
             )
         )
     return selections
@@ -132,15 +108,15 @@ def decode_objectness(
         rows = rows[torch.nonzero(rows[:, 4] > confidence).flatten()]
         best, classes = _best_class((rows[:, 5 : 5 + num_classes] * rows[:, 4:5]).T)
         selections.append(
-            _select(
+            select_detections(
                 xywh_to_xyxy(rows[:, :4]),
                 best,
-                classes,
-                _extras(rows, 5 + num_classes),
-                confidence=confidence,
+                class_ids=classes,
+                extras=_extras(rows, 5 + num_classes),
+                confidence_threshold=confidence,
                 iou_threshold=iou_threshold,
                 max_detections=max_detections,
-                class_agnostic_nms=class_agnostic_nms,
+                class_agnostic=class_agnostic_nms,
             )
         )
     return selections
