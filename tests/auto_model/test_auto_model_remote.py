@@ -111,3 +111,19 @@ def test_installed_package_loads_without_any_weights_provider(fake_api, tmp_path
     model = AutoModel.from_pretrained("local/tiny", environment=cpu_machine)
     np.testing.assert_allclose(model.infer([[0.5, 1.0, 1.5]]), [[1.0, 2.0, 3.0]])
     assert fake_api.requests == []
+
+
+def test_a_yolo_model_by_id_predicts_after_download(fake_api, tmp_path):
+    from helpers.tiny_yolo import WHITE, write_package
+
+    head = np.array([[20.0, 40.0], [20.0, 40.0], [10.0, 16.0], [10.0, 16.0], [0.9, 0.1], [0.1, 0.8]], np.float32)
+    source = write_package(tmp_path / "yolo", [head], architecture="yolov8", task="object-detection", class_names=["cat", "dog"])
+    files = [fake_api.add_file(name, (source / name).read_bytes()).entry() for name in ("weights.onnx", "class_names.txt", "inference_config.json")]
+    pages = [metadata_page("acme/yolo/1", [onnx_package(f"p{i}", files, **({"quantization": "int8"} if i else {}))]) for i in range(3)]
+    fake_api.add_model("acme/yolo/1", pages)
+    model = AutoModel.from_pretrained("acme/yolo/1")
+    [detections] = model(WHITE)
+    assert detections.class_name == ["cat", "dog"]
+    np.testing.assert_allclose(detections.xyxy.numpy(), [[15, 15, 25, 25], [32, 32, 48, 48]])
+    assert model.loaded_package.package_id == "p0"
+    assert sorted(model.negotiation.rejections) == ["p1", "p2"]
