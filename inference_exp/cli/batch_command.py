@@ -12,7 +12,12 @@ from typing import Any
 
 import click
 
-from inference_exp.cli.options import model_selection_options, selection_kwargs
+from inference_exp.cli.options import (
+    model_selection_options,
+    postprocessing_options,
+    postprocessing_params,
+    selection_kwargs,
+)
 from inference_exp.errors import InvalidInputError, InvalidParameterError, ModelRuntimeError
 
 ERRORS_SHOWN = 10
@@ -21,7 +26,9 @@ ERRORS_SHOWN = 10
 @click.command()
 @click.argument("model")
 @click.argument("input_dir", metavar="INPUT_DIR")
-@click.option("--output", "-o", required=True, help="Directory to write the predictions to (absent or empty).")
+@click.option(
+    "--output", "-o", required=True, help="Directory to write the predictions to (absent or empty)."
+)
 @click.option(
     "--format",
     "output_format",
@@ -30,8 +37,16 @@ ERRORS_SHOWN = 10
     show_default=True,
     help="Parquet files, or JSON lines (files named *.json, one object per line).",
 )
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Ray workers, each with its own model.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per model call.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Ray workers, each with its own model.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per model call."
+)
 @click.option(
     "--address",
     envvar="RAY_ADDRESS",
@@ -39,10 +54,14 @@ ERRORS_SHOWN = 10
     help="Ray cluster to use (ray://HOST:10001, HOST:6379 or auto); default: start a local Ray instance.",
 )
 @model_selection_options
-@click.option("--confidence", type=click.FloatRange(0, 1), help="Confidence threshold (model default if unset).")
-@click.option("--iou", type=click.FloatRange(0, 1), help="NMS IoU threshold (model default if unset).")
-@click.option("--max-detections", type=click.IntRange(min=1), help="At most this many detections per image.")
-@click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, help="Classes kept per image by classifiers.")
+@postprocessing_options
+@click.option(
+    "--top-k",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Classes kept per image by classifiers.",
+)
 def batch(
     model: str,
     input_dir: str,
@@ -63,19 +82,18 @@ def batch(
     INPUT_DIR (searched recursively; a URI such as s3://bucket/images works too) with Ray Data.
 
     Writes one row per image file to --output (columns: see inference_exp.integrations.rows); files that
-    cannot be decoded get a row with the reason in its `error` column. Prints a summary: rows, errors, images/s.
+    cannot be decoded get a row with the reason in its `error` column. Prints a summary: rows, errors,
+    images/s.
     """
-    from inference_exp.integrations.ray import predict_images, read_images_dataset
+    from inference_exp.integrations.ray import is_uri, predict_images, read_images_dataset
 
-    if address is None and "://" not in input_dir and not Path(input_dir).is_dir():
-        raise InvalidInputError(f"'{input_dir}' is not a directory.", hint="Pass the folder that holds the images.")
+    if address is None and not is_uri(input_dir) and not Path(input_dir).is_dir():
+        raise InvalidInputError(
+            f"'{input_dir}' is not a directory.", hint="Pass the folder that holds the images."
+        )
     _check_output(output)
-    params = {
-        name: value
-        for name, value in (("confidence", confidence), ("iou_threshold", iou), ("max_detections", max_detections))
-        if value is not None
-    }
-    with _ray_session(address) as ray:
+    params = postprocessing_params(confidence, iou, max_detections)
+    with _ray_session(address) as ray, _ray_errors(ray):
         predictions = predict_images(
             read_images_dataset(input_dir),
             model,
@@ -86,16 +104,15 @@ def batch(
             **selection_kwargs(api_key, backend, device),
         )
         started = time.perf_counter()
-        with _ray_errors(ray):
-            predictions = predictions.materialize()
-            elapsed = time.perf_counter() - started
-            target = output if "://" in output else os.path.abspath(output)
-            if output_format == "parquet":
-                predictions.write_parquet(target)
-            else:
-                predictions.write_json(target, double_precision=15, force_ascii=False)
-            rows = predictions.count()
-            errors, failed = _errors(predictions)
+        predictions = predictions.materialize()
+        elapsed = time.perf_counter() - started
+        target = output if is_uri(output) else os.path.abspath(output)
+        if output_format == "parquet":
+            predictions.write_parquet(target)
+        else:
+            predictions.write_json(target, double_precision=15, force_ascii=False)
+        rows = predictions.count()
+        errors, failed = _errors(predictions)
     for image_id, reason in failed:
         click.echo(f"  {image_id}: {reason}", err=True)
     if errors > len(failed):
@@ -109,14 +126,17 @@ def batch(
 
 def _check_output(output: str) -> None:
     """Refuse a local output directory that already holds files (Ray would add new files next to them)."""
+    from inference_exp.integrations.ray import is_uri
+
     path = Path(output)
-    if "://" in output:
+    if is_uri(output):
         return
     if path.exists() and not path.is_dir():
         raise InvalidParameterError(f"--output '{output}' exists and is not a directory.")
     if path.is_dir() and any(path.iterdir()):
         raise InvalidParameterError(
-            f"--output '{output}' is not empty.", hint="Choose a new directory or remove the old predictions first."
+            f"--output '{output}' is not empty.",
+            hint="Choose a new directory or remove the old predictions first.",
         )
 
 
@@ -132,7 +152,9 @@ def _ray_session(address: str | None) -> Iterator[Any]:
         ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
     else:
         ray.init(address=address, logging_level=logging.WARNING)
-    ray.data.DataContext.get_current().enable_progress_bars = not env_bool("DISABLE_INTERACTIVE_PROGRESS_BARS", False)
+    ray.data.DataContext.get_current().enable_progress_bars = not env_bool(
+        "DISABLE_INTERACTIVE_PROGRESS_BARS", False
+    )
     try:
         yield ray
     finally:
@@ -160,5 +182,7 @@ def _errors(predictions: Any) -> tuple[int, list[tuple[str, str]]]:
     for table in predictions.select_columns(["image_id", "error"]).iter_batches(batch_format="pyarrow"):
         failed = table.filter(pc.is_valid(table["error"]))
         count += failed.num_rows
-        shown += [(row["image_id"], row["error"]) for row in failed.slice(0, ERRORS_SHOWN - len(shown)).to_pylist()]
+        shown += [
+            (row["image_id"], row["error"]) for row in failed.slice(0, ERRORS_SHOWN - len(shown)).to_pylist()
+        ]
     return count, shown

@@ -27,3 +27,19 @@ def model_selection_options(command: F) -> F:
 def selection_kwargs(api_key: str | None, backend: tuple[str, ...], device: str | None) -> dict[str, Any]:
     """The ``AutoModel`` keyword arguments for the options of :func:`model_selection_options`."""
     return {"api_key": api_key, "backend": list(backend) or None, "device": device}
+
+
+def postprocessing_options(command: F) -> F:
+    """``--confidence``, ``--iou``, ``--max-detections`` (the model's defaults when unset)."""
+    command = click.option("--max-detections", type=click.IntRange(min=1), help="At most this many detections per image.")(command)
+    command = click.option("--iou", type=click.FloatRange(0, 1), help="NMS IoU threshold (model default if unset).")(command)
+    command = click.option(
+        "--confidence", type=click.FloatRange(0, 1), help="Confidence threshold (model default if unset)."
+    )(command)
+    return command
+
+
+def postprocessing_params(confidence: float | None, iou: float | None, max_detections: int | None) -> dict[str, Any]:
+    """The model keyword arguments for the options the user set (unset ones keep the model's defaults)."""
+    given = {"confidence": confidence, "iou_threshold": iou, "max_detections": max_detections}
+    return {name: value for name, value in given.items() if value is not None}

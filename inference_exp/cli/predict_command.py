@@ -10,10 +10,15 @@ from typing import Any
 
 import click
 
-from inference_exp.cli.options import model_selection_options, selection_kwargs
+from inference_exp.cli.options import (
+    model_selection_options,
+    postprocessing_options,
+    postprocessing_params,
+    selection_kwargs,
+)
 from inference_exp.errors import InvalidInputError
+from inference_exp.inputs.decode import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 SUMMARY_LIMIT = 10
 
 
@@ -21,9 +26,7 @@ SUMMARY_LIMIT = 10
 @click.argument("model")
 @click.argument("inputs", nargs=-1, required=True, metavar="IMAGE_OR_DIR...")
 @model_selection_options
-@click.option("--confidence", type=click.FloatRange(0, 1), help="Confidence threshold (model default if unset).")
-@click.option("--iou", type=click.FloatRange(0, 1), help="NMS IoU threshold (model default if unset).")
-@click.option("--max-detections", type=click.IntRange(min=1), help="At most this many detections per image.")
+@postprocessing_options
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Images per model call.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write annotated images and predictions.json here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image instead of a summary.")
@@ -50,11 +53,7 @@ def predict(
 
     paths = collect_images(inputs)
     loaded = AutoModel.from_pretrained(model, **selection_kwargs(api_key, backend, device))
-    params = {
-        name: value
-        for name, value in (("confidence", confidence), ("iou_threshold", iou), ("max_detections", max_detections))
-        if value is not None
-    }
+    params = postprocessing_params(confidence, iou, max_detections)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []

@@ -10,6 +10,9 @@ import numpy as np
 
 from inference_exp.errors import InvalidInputError
 
+#: File suffixes treated as images when a folder is searched (compared in lower case).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+
 
 def decode_file(path: str | os.PathLike[str], *, item: int | None, auto_orient: bool = True) -> np.ndarray:
     """Read an image file as an HWC BGR uint8 array.

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from helpers.console import console_script
 
 CLI = Callable[..., subprocess.CompletedProcess]
-
-
-def _console_script() -> list[str]:
-    installed = Path(sys.executable).with_name("inference-exp")
-    if installed.exists():
-        return [str(installed)]
-    found = shutil.which("inference-exp")
-    if found is None:
-        pytest.fail("the inference-exp console script is not installed (pip install -e .)")
-    return [found]
 
 
 @pytest.fixture
@@ -31,7 +19,7 @@ def run_cli() -> CLI:
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         environment = {**os.environ, "DISABLE_INTERACTIVE_PROGRESS_BARS": "true", **(env or {})}
         return subprocess.run(
-            [*_console_script(), *args], capture_output=True, text=True, env=environment, timeout=timeout
+            [console_script(), *args], capture_output=True, text=True, env=environment, timeout=timeout
         )
 
     return run

@@ -17,7 +17,8 @@ KEY = "cli_secret_key_0123456789abcd"
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["predict"], ["describe"], ["env"], ["cache"], ["cache", "ls"], ["cache", "verify"], ["cache", "rm"], ["cache", "prune"]]
+    "command",
+    [[], ["predict"], ["describe"], ["env"], ["batch"], ["cache"], ["cache", "ls"], ["cache", "verify"], ["cache", "rm"], ["cache", "prune"]],
 )
 def test_every_command_has_help(run_cli, command):
     result = run_cli(*command, "--help")
