@@ -16,6 +16,10 @@ def test_import_loads_no_heavy_library():
     assert _imported_after("import inference_exp") == set()
 
 
+def test_automodel_import_loads_no_runtime():
+    assert _imported_after("from inference_exp import AutoModel") & {"torch", "transformers", "onnxruntime", "cv2"} == set()
+
+
 def test_entities_and_errors_load_without_torch():
     assert _imported_after("from inference_exp import Detections, errors") == set()
 
