@@ -127,3 +127,33 @@ def test_a_yolo_model_by_id_predicts_after_download(fake_api, tmp_path):
     np.testing.assert_allclose(detections.xyxy.numpy(), [[15, 15, 25, 25], [32, 32, 48, 48]])
     assert model.loaded_package.package_id == "p0"
     assert sorted(model.negotiation.rejections) == ["p1", "p2"]
+
+
+def test_offline_after_one_online_load_with_the_server_stopped(fake_api, tmp_path, cpu_machine, monkeypatch, caplog):
+    _serve_tiny_model(fake_api, tmp_path)
+    caplog.set_level("DEBUG")
+    AutoModel.from_pretrained(MODEL, api_key=KEY, environment=cpu_machine)
+    fake_api.stop()
+    monkeypatch.setenv("OFFLINE_MODE", "true")
+    model = AutoModel.from_pretrained(MODEL, api_key=KEY, environment=cpu_machine)
+    np.testing.assert_allclose(model.infer([[1.0, 1.0, 1.0]]), [[2.0, 2.0, 2.0]])
+    with pytest.raises(OfflineModelNotCachedError, match="'acme/uncached/1'") as raised:
+        AutoModel.from_pretrained("acme/uncached/1", api_key=KEY, environment=cpu_machine)
+    # The key is in no log record, no error text and no file of the cache.
+    assert KEY not in caplog.text and KEY not in str(raised.value)
+    cache_root = ModelCache().root
+    files = [path for path in cache_root.rglob("*") if path.is_file() and not path.is_symlink()]
+    assert files and all(KEY.encode() not in path.read_bytes() for path in files)
+
+
+def test_the_api_key_is_masked_in_errors_and_logs(fake_api, cpu_machine, caplog):
+    from helpers.fake_weights_api import status
+
+    from inference_exp.errors import UnauthorizedModelAccessError
+
+    caplog.set_level("DEBUG")
+    fake_api.inject("/models/v1/external/weights", status(401, body={"error": f"key {KEY} is not valid"}))
+    with pytest.raises(UnauthorizedModelAccessError) as raised:
+        AutoModel.from_pretrained("acme/secret/1", api_key=KEY, environment=cpu_machine)
+    assert KEY not in str(raised.value) and KEY not in repr(raised.value) and KEY not in caplog.text
+    assert "***" in str(raised.value)  # the server echoed the key; we show it masked

@@ -206,12 +206,15 @@ class FakeWeightsApi:
         return self
 
     def stop(self) -> None:
+        """Stop serving (idempotent): later connections are refused."""
         self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None
 
     def __enter__(self) -> FakeWeightsApi:
         return self.start()
