@@ -68,7 +68,7 @@ from inference_exp.processing import (
     Selection,
     build_preprocessor,
     class_probabilities,
-    instance_masks,
+    instance_masks_with_presence,
     keypoints_to_original,
     run_in_chunks,
 )
@@ -397,8 +397,9 @@ class InstanceSegmentationModel(_DetectionTask):
         results = []
         for index, (selection, transform) in enumerate(zip(selections, transforms, strict=True)):
             coefficients = _extras(selection, prototypes.shape[1])
-            masks = instance_masks(prototypes[index], coefficients, selection.boxes, transform, method="native")
-            kept = masks.flatten(1).any(dim=1)
+            masks, kept = instance_masks_with_presence(
+                prototypes[index], coefficients, selection.boxes, transform, method="native"
+            )
             if not bool(kept.all()):
                 selection, masks = _subset(selection, kept), masks[kept]
             results.append(self._detections(selection, transform, InstanceDetections, mask=masks))

@@ -26,7 +26,11 @@ Modules: :mod:`.transforms` (the per-image record and coordinate mapping), :mod:
 
 from inference_exp.processing.batching import Chunk, plan_chunks, run_in_chunks
 from inference_exp.processing.heads import class_probabilities, keypoints_to_original
-from inference_exp.processing.masks import dense_maps_to_original, instance_masks
+from inference_exp.processing.masks import (
+    dense_maps_to_original,
+    instance_masks,
+    instance_masks_with_presence,
+)
 from inference_exp.processing.nms import nms
 from inference_exp.processing.preprocess import Preprocessor, build_preprocessor, resize_image
 from inference_exp.processing.selection import Selection, select_detections, xywh_to_xyxy
@@ -42,6 +46,7 @@ __all__ = [
     "class_probabilities",
     "dense_maps_to_original",
     "instance_masks",
+    "instance_masks_with_presence",
     "keypoints_to_original",
     "nms",
     "plan_chunks",

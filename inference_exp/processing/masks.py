@@ -133,14 +133,28 @@ def instance_masks(
     Returns:
         ``(N, H, W)`` bool tensor on the prototypes' device.
     """
+    return instance_masks_with_presence(prototypes, coefficients, boxes, transform, method=method)[0]
+
+
+def instance_masks_with_presence(
+    prototypes: torch.Tensor,
+    coefficients: torch.Tensor,
+    boxes: torch.Tensor,
+    transform: ImageTransform,
+    *,
+    method: MaskMethod = "native",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`instance_masks`, and an ``(N,)`` bool tensor saying which masks have at least one pixel (known while
+    the masks are drawn, so callers need not scan the full-size canvases)."""
     if method not in ("native", "upsample"):
         raise InvalidParameterError(f"unknown mask method {method!r}; expected 'native' or 'upsample'")
     device = prototypes.device
     height, width = transform.original_size
     count = int(coefficients.shape[0])
-    masks = torch.zeros((count, height, width), dtype=torch.bool, device=device)
+    masks = _false_canvas((count, height, width), device)
+    present = [False] * count
     if count == 0:
-        return masks
+        return masks, torch.zeros(0, dtype=torch.bool)
     prototypes = prototypes.to(torch.float32)
     coefficients = coefficients.to(device=device, dtype=torch.float32)
     boxes = boxes.to(device)
@@ -161,9 +175,10 @@ def instance_masks(
             if r0 >= r1 or c0 >= c1:
                 continue
             logits = _logits(prototypes, coefficients[index], r0, r1, c0, c1)
-            region = rows_m[ya:yb, r0:r1] @ logits @ cols_t[c0:c1, xa:xb]
-            masks[index, crop_y + ya : crop_y + yb, crop_x + xa : crop_x + xb] = region > 0
-        return masks
+            region = (rows_m[ya:yb, r0:r1] @ logits @ cols_t[c0:c1, xa:xb]) > 0
+            masks[index, crop_y + ya : crop_y + yb, crop_x + xa : crop_x + xb] = region
+            present[index] = bool(region.any())
+        return masks, torch.tensor(present, dtype=torch.bool)
     up_rows, down_rows = _upsample_axes(proto_h, net_h, transform.pad_top, transform.pad_bottom, crop_h)
     up_cols, down_cols = _upsample_axes(proto_w, net_w, transform.pad_left, transform.pad_right, crop_w)
     up_rows_m, up_cols_t = _on(up_rows.matrix, device), _on(up_cols.matrix, device).T
@@ -177,9 +192,19 @@ def instance_masks(
         (oy0, oy1), (ox0, ox1) = down_rows.outputs_of(ya, yb), down_cols.outputs_of(xa, xb)
         if oy0 >= oy1 or ox0 >= ox1:
             continue
-        region = down_rows_m[oy0:oy1, ya:yb] @ binary @ down_cols_t[xa:xb, ox0:ox1]
-        masks[index, crop_y + oy0 : crop_y + oy1, crop_x + ox0 : crop_x + ox1] = region > 0.5
-    return masks
+        region = (down_rows_m[oy0:oy1, ya:yb] @ binary @ down_cols_t[xa:xb, ox0:ox1]) > 0.5
+        masks[index, crop_y + oy0 : crop_y + oy1, crop_x + ox0 : crop_x + ox1] = region
+        present[index] = bool(region.any())
+    return masks, torch.tensor(present, dtype=torch.bool)
+
+
+def _false_canvas(shape: tuple[int, int, int], device: torch.device) -> torch.Tensor:
+    """An all-false bool tensor. On the CPU it comes from numpy's zeroed allocation, whose pages the kernel maps
+    lazily: only the box regions that get written cost memory and time (a 45 x 1080 x 810 canvas: ~0.1 ms
+    instead of ~9 ms for ``torch.zeros``)."""
+    if device.type == "cpu":
+        return torch.from_numpy(np.zeros(shape, dtype=np.bool_))
+    return torch.zeros(shape, dtype=torch.bool, device=device)
 
 
 def _logits(prototypes: torch.Tensor, coefficients: torch.Tensor, r0: int, r1: int, c0: int, c1: int) -> torch.Tensor:

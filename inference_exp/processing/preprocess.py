@@ -229,8 +229,13 @@ class Preprocessor:
                 hint="Pass the images one per call.",
             )
         height, width = sizes.pop()
-        batch = torch.empty((len(prepared), 3, height, width), dtype=torch.float32, device=device)
-        host = batch.numpy() if device.type == "cpu" else None
+        shape = (len(prepared), 3, height, width)
+        if device.type == "cpu":
+            # numpy's allocator serves large arrays (huge pages where available) about twice as fast as torch's.
+            host: np.ndarray | None = np.empty(shape, dtype=np.float32)
+            batch = torch.from_numpy(host)
+        else:
+            host, batch = None, torch.empty(shape, dtype=torch.float32, device=device)
         for index, (data, color_format) in enumerate(prepared):
             if isinstance(data, np.ndarray):
                 if host is not None:

@@ -7,7 +7,13 @@ import torch
 import torch.nn.functional as F
 
 from inference_exp.errors import InvalidParameterError
-from inference_exp.processing import Size, dense_maps_to_original, instance_masks, plan_transform
+from inference_exp.processing import (
+    Size,
+    dense_maps_to_original,
+    instance_masks,
+    instance_masks_with_presence,
+    plan_transform,
+)
 from inference_exp.processing.masks import bilinear_matrix, upsample_factor
 
 
@@ -158,3 +164,20 @@ def test_dense_maps_follow_the_padding_rule(height, width, target, mode, window)
     outside = torch.ones((height, width), dtype=torch.bool)
     outside[y : y + h, x : x + w] = False
     assert (ours[:, outside] == -1.0).all()
+
+
+@pytest.mark.parametrize("method", ["native", "upsample"])
+def test_presence_says_which_masks_have_pixels(method):
+    transform = plan_transform(300, 500, Size(640, 640), "letterbox")
+    generator = torch.Generator().manual_seed(3)
+    prototypes = torch.randn((8, 160, 160), generator=generator).abs()
+    coefficients = torch.randn((6, 8), generator=generator).abs()
+    coefficients[2] = -1.0  # positive prototypes, negative coefficients: negative logits, an empty mask
+    boxes = torch.tensor(
+        [[100, 200, 300, 400], [0, 140, 640, 500], [50, 200, 200, 300], [10, 10, 20, 20], [300, 250, 301, 251], [200, 300, 400, 420]],
+        dtype=torch.float32,
+    )
+    masks, present = instance_masks_with_presence(prototypes, coefficients, boxes, transform, method=method)
+    assert present.tolist() == masks.flatten(1).any(dim=1).tolist()
+    assert not present[2] and not present[3]  # empty logits; a box entirely inside the letterbox padding
+    assert torch.equal(masks, instance_masks(prototypes, coefficients, boxes, transform, method=method))
