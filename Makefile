@@ -33,6 +33,14 @@ demo: $(VENV)/.installed
 	$(PY) scripts/install_ppocr_packages.py
 	OFFLINE_MODE=1 $(PY) examples/ocr_demo.py examples/assets/page.png --output-dir demo-output
 
+# End to end and cold start of inference-exp vs a bare ONNX Runtime floor, Ultralytics and inference-models on the
+# YOLOv8n fixtures (benchmarks/bench.py): prints the tables, writes benchmarks/results/latest.json. Each peer gets its
+# own venv under benchmarks/.venvs/ on the first run (~2.5 min, ~13 GB of disk, wheels from the local cache); the
+# OpenBLAS overrides of this machine are dropped for this command only (they slow a current numpy).
+BENCH_ARGS ?=
+bench: $(VENV)/.installed
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench.py $(BENCH_ARGS)
+
 lint: $(VENV)/.installed
 	$(PY) -m pip install --quiet ruff
 	$(VENV)/bin/ruff check inference_exp tests benchmarks scripts examples
