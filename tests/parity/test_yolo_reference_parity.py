@@ -166,7 +166,7 @@ def test_max_dynamic_batch_size_chunks(fixtures_dir: Path, tmp_path: Path, image
         sizes.append(len(batch))
         return runner(batch)
 
-    model.runner = type("Spy", (), {"__call__": staticmethod(spy), "static_batch_size": None})()
+    model.runner = type("Spy", (), {"__call__": staticmethod(spy), "static_batch_size": None, "device": runner.device})()
     results = model([images[name] for name in IMAGES])
     assert sizes == [1, 1]
     for detections, name in zip(results, IMAGES, strict=True):
