@@ -13,6 +13,13 @@ from pathlib import Path
 
 import pytest
 from helpers.fake_weights_api import fake_api  # noqa: F401 - the loopback weights API fixture, for every suite
+from hypothesis import settings
+
+# Property and fuzz tests draw the same examples on every run (CI must not fail on a new draw); explore with
+# HYPOTHESIS_PROFILE=explore, which draws new examples each run.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = Path(os.environ.get("INFERENCE_EXP_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures"))

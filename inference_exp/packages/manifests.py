@@ -311,6 +311,8 @@ def parse_model_package(raw: Any, index: int) -> ModelPackage | UnusablePackage 
         )
     manifest = raw.get("packageManifest")
     manifest_type = manifest.get("type") if isinstance(manifest, dict) else None
+    if not isinstance(manifest_type, str):
+        return UnusablePackage(package_id=package_id, reason=f"package manifest has no type string ({manifest_type!r})")
     if manifest_type in IGNORED_MANIFEST_TYPES:
         return None
     if manifest_type not in WIRE_MANIFEST_TYPES:

@@ -188,3 +188,14 @@ def test_malformed_model_configs_raise_typed_errors(tmp_path_factory, document: 
     (directory / "model_config.json").write_text(json.dumps(_json_safe(document)))
     decision = typed_outcome(lambda: evaluate_packages(local_model_source(directory).metadata, environment=MACHINE))
     assert isinstance(decision, (NegotiationDecision, InferenceExpError))
+
+
+def test_a_manifest_type_that_is_not_a_string_is_a_rejection() -> None:
+    """Found by the fuzz test above: an unhashable manifest type used to raise TypeError."""
+    from inference_exp.packages.manifests import UnusablePackage, parse_model_package
+
+    for odd_type in ([], {}, None, 7):
+        raw = {**VALID_PACKAGES[0], "packageManifest": {**VALID_PACKAGES[0]["packageManifest"], "type": odd_type}}
+        parsed = parse_model_package(raw, 0)
+        assert isinstance(parsed, UnusablePackage)
+        assert parsed.package_id == "onnx1" and "no type string" in parsed.reason
