@@ -38,7 +38,6 @@ from typing import Any, BinaryIO
 
 from inference_exp import settings
 from inference_exp.errors import CorruptedModelPackageError, ModelLoadingError
-from inference_exp.packages.manifests import ModelMetadata
 from inference_exp.packages.package_files import (
     CLASS_NAMES_FILE,
     INFERENCE_CONFIG_FILE,
@@ -48,8 +47,8 @@ from inference_exp.packages.package_files import (
 )
 from inference_exp.packages.types import BackendType
 from inference_exp.utils.logging import get_logger
-from inference_exp.weights_providers import ModelSource, registry_class_resolver
-from inference_exp.weights_providers.local import register_path_resolver, synthesise_package
+from inference_exp.weights_providers import ModelSource
+from inference_exp.weights_providers.local import library_package_source, register_path_resolver
 
 logger = get_logger("weights_providers.bare_exports")
 
@@ -465,15 +464,7 @@ def bare_export_source(path: Path, *, allow_local_code_packages: bool) -> ModelS
         task_type=description.task,
         backend_type=description.backend,
     )
-    metadata = ModelMetadata(
-        model_id=str(path),
-        model_architecture=description.architecture,
-        task_type=description.task,
-        packages=(synthesise_package(directory, config),),
-    )
-    return ModelSource(
-        metadata=metadata, materialise=lambda package: directory, model_class=registry_class_resolver(metadata)
-    )
+    return library_package_source(str(path), directory, config)
 
 
 register_path_resolver(bare_export_source)

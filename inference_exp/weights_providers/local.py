@@ -83,14 +83,20 @@ def package_directory_source(path: Path, *, allow_local_code_packages: bool) -> 
     config = read_model_config(config_path)
     if isinstance(config, CustomCodeModelConfig):
         return _custom_code_source(path, config, allow_local_code_packages=allow_local_code_packages)
+    return library_package_source(str(path), path, config)
+
+
+def library_package_source(model_id: str, package_dir: Path, config: LibraryModelConfig) -> ModelSource:
+    """The source of one package directory loaded by the registry's class for ``config``'s architecture, task
+    and backend (the directory is used as it is)."""
     metadata = ModelMetadata(
-        model_id=str(path),
+        model_id=model_id,
         model_architecture=config.model_architecture,
         task_type=config.task_type,
-        packages=(synthesise_package(path, config),),
+        packages=(synthesise_package(package_dir, config),),
     )
     return ModelSource(
-        metadata=metadata, materialise=lambda package: path, model_class=registry_class_resolver(metadata)
+        metadata=metadata, materialise=lambda package: package_dir, model_class=registry_class_resolver(metadata)
     )
 
 
